@@ -1,0 +1,196 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchLoad is the benchmarks' load section: 1,000 subscribers, 250 events
+// per second (250,000 messages/s to deliver) in ingest requests of 5 events
+// (50 requests/s). LOAD_BENCH_RATE and LOAD_BENCH_BATCH change the input.
+func benchLoad() string {
+	rate, batch := "250", "5"
+	if v := os.Getenv("LOAD_BENCH_RATE"); v != "" {
+		rate = v
+	}
+	if v := os.Getenv("LOAD_BENCH_BATCH"); v != "" {
+		batch = v
+	}
+	return fmt.Sprintf(`
+subscribers: 1000
+connect_rate: 5000
+rate: %s
+batch: %s
+duration: 4s
+warmup: 1s
+drain: 3s
+baseline: {enabled: false}
+thresholds: {delivery_p99: 1s, min_rate_achieved: 0.5}
+`, rate, batch)
+}
+
+// benchMetrics accumulates what the benchmarks report per run.
+type benchMetrics struct {
+	n                           int
+	fanout, p50, p99, cpuPerMsg float64
+	lost, expected              int64
+	stackPerMsg, harnessPerMsg  float64
+	stackRuns                   int
+}
+
+func (m *benchMetrics) add(b *testing.B, res *Result) {
+	st := res.Steps[0]
+	d := st.Delivery
+	m.n++
+	m.fanout += d.FanoutRate
+	m.lost += d.Lost
+	m.expected += d.Expected
+	m.p50 = max(m.p50, float64(d.Latency.P50)/float64(time.Millisecond))
+	m.p99 = max(m.p99, float64(d.Latency.P99)/float64(time.Millisecond))
+	if p := st.Parts[0]; d.Fanout > 0 {
+		m.cpuPerMsg += p.CPU.Mean * float64(p.CPU.Cores) * p.Duration.Seconds() * 1e9 / float64(d.Fanout)
+	}
+	if testing.Verbose() {
+		b.Log(res.Summary())
+	}
+}
+
+func (m *benchMetrics) report(b *testing.B, cpuUnit string) {
+	n := float64(max(m.n, 1))
+	b.ReportMetric(m.fanout/n, "msgs/s")
+	b.ReportMetric(m.p50, "p50-ms")
+	b.ReportMetric(m.p99, "p99-ms")
+	b.ReportMetric(float64(m.lost)/float64(max(m.expected, 1)), "loss")
+	b.ReportMetric(m.cpuPerMsg/n, cpuUnit)
+	if m.stackRuns > 0 {
+		b.ReportMetric(m.harnessPerMsg/float64(m.stackRuns), "harness-cpu-ns/msg")
+		b.ReportMetric(m.stackPerMsg/float64(m.stackRuns), "stack-cpu-ns/msg")
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkBroadcast1000 pushes events through the embedded reference stack
+// to 1,000 subscribers and reports the broadcast throughput (msgs/s),
+// delivery p50/p99 (worst run), loss, and the process's CPU per delivered
+// message over the measured window: stack and harness together, since the
+// embedded stack shares the process (BenchmarkBroadcast1000Process tells
+// them apart).
+func BenchmarkBroadcast1000(b *testing.B) {
+	sc := loadScenario(b, "", benchLoad())
+	var m benchMetrics
+	for b.Loop() {
+		m.add(b, run(b, sc, Options{}))
+	}
+	m.report(b, "process-cpu-ns/msg")
+}
+
+// BenchmarkBroadcast1000Process is BenchmarkBroadcast1000 against the
+// reference stack in its own process (cmd/thorstack, built once), so the
+// harness's CPU per delivered message and the stack's can be told apart
+// (read from getrusage and /proc/PID/stat over the whole run, warm-up
+// included, per message delivered).
+func BenchmarkBroadcast1000Process(b *testing.B) {
+	bin := buildThorstack(b)
+	var m benchMetrics
+	for b.Loop() {
+		rest, ws, pid, stop := startThorstack(b, bin)
+		sc := loadScenario(b, fmt.Sprintf("stack: {kind: url, rest: %q, ws: %q}\n", rest, ws), benchLoad())
+		h0, _ := processCPU()
+		s0, sok := pidCPU(pid)
+		res := run(b, sc, Options{})
+		h1, _ := processCPU()
+		s1, sok1 := pidCPU(pid)
+		stop()
+		m.add(b, res)
+		st := res.Steps[0]
+		var sent int64
+		for _, s := range st.Series {
+			sent += s.Sent
+		}
+		if frames := float64(sent) * float64(st.Connect.Connected); sok && sok1 && frames > 0 {
+			m.stackRuns++
+			m.harnessPerMsg += float64(h1-h0) / frames
+			m.stackPerMsg += float64(s1-s0) / frames
+		}
+	}
+	m.report(b, "harness-window-cpu-ns/msg")
+}
+
+// buildThorstack builds cmd/thorstack into a temporary directory.
+func buildThorstack(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "thorstack")
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	out, err := exec.Command(gobin, "build", "-o", bin, "../../cmd/thorstack").CombinedOutput()
+	if err != nil {
+		b.Fatalf("building thorstack: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startThorstack starts the reference stack as a process on a free
+// loopback port; stop interrupts it and waits.
+func startThorstack(b *testing.B, bin string) (rest, ws string, pid int, stop func()) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "--replay", "--addr", "127.0.0.1:0")
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	stop = func() {
+		cancel()
+		_ = cmd.Wait()
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		// thorstack: serving http://127.0.0.1:PORT, WS ws://127.0.0.1:PORT/ws/dashboard/
+		if line, ok := strings.CutPrefix(sc.Text(), "thorstack: serving "); ok {
+			rest, ws, _ = strings.Cut(line, ", WS ")
+			break
+		}
+	}
+	if ws == "" {
+		stop()
+		b.Fatal("thorstack did not say where it serves")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	return rest, ws, cmd.Process.Pid, stop
+}
+
+// pidCPU is a process's user plus system CPU time from /proc/PID/stat.
+func pidCPU(pid int) (time.Duration, bool) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const clockTick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(ut+st) * clockTick, true
+}
