@@ -252,6 +252,58 @@ var diffCases = []diffCase{
 		wantNoSeq: map[string]int{ValueMismatch: 1},
 	},
 	{
+		// REST's first sight of a key comes after several WS messages, and
+		// the change just before it was lost; the next change arrives. WS
+		// had the key right again: a lost change, not a wrong value.
+		name: "missing_in_ws_first_sight", state: true, sc: balanceSC,
+		build: func(noSeq bool) *simStack {
+			s := newSim(3, noSeq)
+			for i := 0; i < 3; i++ {
+				var f []wsFault
+				if i == 2 {
+					f = []wsFault{{drop: true}}
+				}
+				s.set("account_balance", "ACC-1", bal("ACC-1", 1000+float64(i)), f...)
+				s.after(20 * ms)
+			}
+			s.after(80*ms).rounds(1, 250*ms, "account_balance")
+			for i := 3; i < 6; i++ {
+				s.set("account_balance", "ACC-1", bal("ACC-1", 1000+float64(i)))
+				s.after(100*ms).rounds(1, 250*ms, "account_balance")
+			}
+			return s.finish("account_balance")
+		},
+		want:      map[string]int{MissingInWS: 1},
+		wantNoSeq: map[string]int{ValueMismatch: 1},
+	},
+	{
+		// A value comes back (1000, 1001, 1000, 1001, 1000) between two
+		// polls and WS loses the last change: REST shows a value WS had
+		// earlier in the window. WS is right again at the next poll: lost.
+		name: "missing_in_ws_value_back", state: true, sc: balanceSC,
+		build: func(noSeq bool) *simStack {
+			s := newSim(3, noSeq)
+			s.set("account_balance", "ACC-1", bal("ACC-1", 1000))
+			s.after(100*ms).rounds(1, 250*ms, "account_balance")
+			for i := 1; i <= 4; i++ {
+				var f []wsFault
+				if i == 4 {
+					f = []wsFault{{drop: true}}
+				}
+				s.set("account_balance", "ACC-1", bal("ACC-1", 1000+float64(i%2)), f...)
+				s.after(20 * ms)
+			}
+			s.after(80*ms).rounds(1, 250*ms, "account_balance")
+			for i := 2; i < 5; i++ {
+				s.set("account_balance", "ACC-1", bal("ACC-1", 1000+float64(i)))
+				s.after(100*ms).rounds(1, 250*ms, "account_balance")
+			}
+			return s.finish("account_balance")
+		},
+		want:      map[string]int{MissingInWS: 1},
+		wantNoSeq: map[string]int{}, // R ⊑ W holds: without seq the lost return is invisible
+	},
+	{
 		// WS rounds net_liq on every message, and REST polls between
 		// changes: each REST value is a wrong WS value, not a lost one.
 		name: "value_mismatch_persistent", state: true,

@@ -42,7 +42,13 @@
 // latest message is older than s and WS had the key right at REST's
 // previous observation: then WS most likely lost the change after it, and
 // it is missing_in_ws (a WS message at seq s itself describes the same
-// state as REST, so a difference there is always value_mismatch). An
+// state as REST, so a difference there is always value_mismatch). When the
+// latest message is older than s and nothing says WS was right just before
+// (a key's first sight, sparse polls, a value that came back), the feature
+// as a whole decides once it is judged: wrong-value bugs repeat on every
+// message, so a WS that agreed with REST at most observations lost these
+// changes (missing_in_ws), one that disagreed at most gives wrong values
+// (value_mismatch). An
 // observation without seq where seq is configured is a protocol_error and
 // is left out (SeqAligned is then false).
 //

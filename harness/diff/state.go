@@ -20,6 +20,10 @@ type stateFeature struct {
 	n        int
 	// nextSweep: WS traffic sweeps too, at most every sweepEvery.
 	nextSweep int64
+	// right and wrong count the REST observations WS agreed and disagreed
+	// with; suspects wait for them to be classified (see judgeSeq).
+	right, wrong int
+	suspects     []suspect
 }
 
 // stateKey is one key's fold.
@@ -55,6 +59,21 @@ type stateKey struct {
 	final  bool
 	finalV *value
 }
+
+// suspect is a disagreement not yet classified: the key, REST's
+// observation, WS's fold then, its subscriber and its message's seq.
+type suspect struct {
+	k       *stateKey
+	r       restObs
+	fold    *value
+	sub     int
+	lastSeq int64
+	detail  string
+}
+
+// maxSuspects bounds the suspects a feature holds; past it they are
+// classified on the evidence so far.
+const maxSuspects = 4096
 
 // subCursor is one subscriber's view of a key.
 type subCursor struct {
@@ -443,6 +462,7 @@ func (st *stateFeature) judgeSeq(k *stateKey, r *restObs) {
 			st.matched(k, r, fi)
 		}
 		k.wsRight = true
+		st.right++
 		return
 	}
 	var fold *value
@@ -470,6 +490,7 @@ func (st *stateFeature) judgeSeq(k *stateKey, r *restObs) {
 	// A WS message at REST's very seq describes the same state: a
 	// difference is a wrong value. An older one, from a WS that had this key
 	// right until now, most likely means WS lost the change after it.
+	st.wrong++
 	if last.seq < r.seq && k.wsRight && r.changed && !k.has(lo, fi, r.v, tol) {
 		f.fs.add(MissingInWS, func() Finding {
 			return f.mismatch(k.key, r.seq, r.t, -1, r.v, fold, fmt.Sprintf(
@@ -488,9 +509,46 @@ func (st *stateFeature) judgeSeq(k *stateKey, r *restObs) {
 		}
 	}
 	_, sub := last.ref()
+	if last.seq < r.seq {
+		// WS's latest message for the key is older than REST's state: it
+		// lost the change after it, or gave a wrong value then. One
+		// observation cannot tell; the feature as a whole can (see
+		// settleSuspects).
+		st.suspects = append(st.suspects, suspect{k: k, r: *r, fold: fold, sub: sub, lastSeq: last.seq, detail: detail})
+		if len(st.suspects) == maxSuspects {
+			st.settleSuspects()
+		}
+		return
+	}
 	f.fs.add(ValueMismatch, func() Finding {
 		return f.mismatch(k.key, r.seq, r.t, sub, r.v, fold, detail)
 	})
+}
+
+// settleSuspects classifies the disagreements through an older WS message.
+// Wrong-value bugs (rounding, a dropped field) repeat on every message, so
+// a WS wrong at most of REST's observations gives wrong values
+// (value_mismatch); a WS right at most of them lost these changes
+// (missing_in_ws).
+func (st *stateFeature) settleSuspects() {
+	f := st.f
+	lost := st.right > st.wrong
+	for i := range st.suspects {
+		sp := &st.suspects[i]
+		k, r := sp.k, &sp.r
+		if lost {
+			f.fs.add(MissingInWS, func() Finding {
+				return f.mismatch(k.key, r.seq, r.t, -1, r.v, sp.fold, fmt.Sprintf(
+					"REST at seq %d disagrees with the last WS message for the key, which is older (seq %d); WS agreed with REST at %d of %d observations of the feature: a change lost, not a wrong value", r.seq, sp.lastSeq, st.right, st.right+st.wrong))
+			})
+			continue
+		}
+		f.fs.add(ValueMismatch, func() Finding {
+			return f.mismatch(k.key, r.seq, r.t, sp.sub, r.v, sp.fold, sp.detail)
+		})
+	}
+	clear(st.suspects)
+	st.suspects = st.suspects[:0]
 }
 
 // has reports whether an entry in w[lo:hi] has value v.
@@ -768,6 +826,7 @@ func (st *stateFeature) finish() {
 	f := st.f
 	now := f.d.now
 	st.sweep(now, true)
+	st.settleSuspects()
 	f.res.Keys = len(st.keys)
 	f.res.FinalCompared = st.hasFinal
 	f.res.FinalEqual = st.hasFinal

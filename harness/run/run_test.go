@@ -210,6 +210,12 @@ func checkFault(t *testing.T, r *report.Report, feature string, kinds []string) 
 		}
 		if !found {
 			t.Errorf("faulty feature %s lacks any of %v: %s", name, kinds, verdicts(r))
+			for i, fd := range f.Findings {
+				if i == 10 {
+					break
+				}
+				t.Logf("finding %s key %s seq %d: %s\n%s", fd.Kind, fd.Key, fd.Seq, fd.Detail, fd.Diff)
+			}
 		}
 		for _, fd := range f.Findings {
 			if fd.Kind == "value_mismatch" && fd.Diff == "" {
