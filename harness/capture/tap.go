@@ -8,13 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/thor-trading/cutover-harness/harness/internal/jsonw"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
@@ -335,7 +335,7 @@ func appendMsgpack(dst []byte, dec *msgpack.Decoder, depth int, drop []string) (
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = appendJSONString(dst, ks)
+			dst = jsonw.AppendString(dst, ks)
 			dst = append(dst, ':')
 			if dst, err = appendMsgpack(dst, dec, depth+1, nil); err != nil {
 				return nil, err
@@ -364,7 +364,7 @@ func appendMsgpack(dst []byte, dec *msgpack.Decoder, depth int, drop []string) (
 			return nil, err
 		}
 		if utf8.Valid(b) {
-			return appendJSONString(dst, string(b)), nil
+			return jsonw.AppendString(dst, string(b)), nil
 		}
 		j, _ := json.Marshal(b) // base64
 		return append(dst, j...), nil
@@ -383,13 +383,13 @@ func appendMsgpack(dst []byte, dec *msgpack.Decoder, depth int, drop []string) (
 	case uint64:
 		return strconv.AppendUint(dst, v, 10), nil
 	case float64:
-		return appendJSONFloat(dst, v), nil
+		return jsonw.AppendFloat(dst, v), nil
 	case float32:
-		return appendJSONFloat(dst, float64(v)), nil
+		return jsonw.AppendFloat(dst, float64(v)), nil
 	case string:
-		return appendJSONString(dst, v), nil
+		return jsonw.AppendString(dst, v), nil
 	case time.Time:
-		return appendJSONString(dst, v.UTC().Format(time.RFC3339Nano)), nil
+		return jsonw.AppendString(dst, v.UTC().Format(time.RFC3339Nano)), nil
 	}
 	return nil, fmt.Errorf("msgpack value of type %T has no JSON form", v)
 }
@@ -402,32 +402,4 @@ func keyString(k any) string {
 		return string(k)
 	}
 	return fmt.Sprint(k)
-}
-
-// appendJSONFloat writes v as the reference stack (and Python's repr) do:
-// shortest form, no exponent between 1e-6 and 1e21 (1e-07 and 1e+21
-// outside), no negative zero; NaN and infinities become null.
-func appendJSONFloat(dst []byte, v float64) []byte {
-	if v == 0 {
-		return append(dst, '0')
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(dst, "null"...)
-	}
-	if abs := math.Abs(v); abs < 1e-6 || abs >= 1e21 {
-		return strconv.AppendFloat(dst, v, 'g', -1, 64)
-	}
-	return strconv.AppendFloat(dst, v, 'f', -1, 64)
-}
-
-func appendJSONString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			b, _ := json.Marshal(s)
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

@@ -1,11 +1,10 @@
 package refstack
 
 import (
-	"encoding/json"
-	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/thor-trading/cutover-harness/harness/internal/jsonw"
 )
 
 // Balance is an account_balance item. Money fields hold the unrounded
@@ -140,13 +139,13 @@ func (o *obj) key(k string) bool {
 
 func (o *obj) str(k, v string) {
 	if o.key(k) {
-		o.b = appendString(o.b, v)
+		o.b = jsonw.AppendString(o.b, v)
 	}
 }
 
 func (o *obj) num(k string, v float64) {
 	if o.key(k) {
-		o.b = appendFloat(o.b, v)
+		o.b = jsonw.AppendFloat(o.b, v)
 	}
 }
 
@@ -240,32 +239,4 @@ func appendHeartbeat(dst []byte, seq int64, ts time.Time, noSeq bool) []byte {
 	dst = append(dst, `,"ts":"`...)
 	dst = ts.UTC().AppendFormat(dst, time.RFC3339Nano)
 	return append(dst, `"}`...)
-}
-
-// appendFloat writes v as encoding/json does, without a negative zero.
-func appendFloat(dst []byte, v float64) []byte {
-	if v == 0 {
-		return append(dst, '0')
-	}
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return append(dst, "null"...) // unreachable from JSON input; never invalid JSON
-	}
-	abs := math.Abs(v)
-	if abs < 1e-6 || abs >= 1e21 {
-		return strconv.AppendFloat(dst, v, 'g', -1, 64)
-	}
-	return strconv.AppendFloat(dst, v, 'f', -1, 64)
-}
-
-// appendString writes s as a JSON string.
-func appendString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			b, _ := json.Marshal(s)
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

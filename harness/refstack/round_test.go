@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"testing"
+
+	"github.com/thor-trading/cutover-harness/harness/internal/jsonw"
 )
 
 func TestRoundMoney(t *testing.T) {
@@ -34,7 +36,7 @@ func TestRoundMoney(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(appendFloat(nil, RoundMoney(tt.in, tt.n)))
+			got := string(jsonw.AppendFloat(nil, RoundMoney(tt.in, tt.n)))
 			if got != tt.want {
 				t.Errorf("RoundMoney(%v, %d) = %s, want %s", strconv.FormatFloat(tt.in, 'g', -1, 64), tt.n, got, tt.want)
 			}
