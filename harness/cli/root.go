@@ -38,7 +38,9 @@ type Env struct {
 
 // OSEnv is the Env of the running process.
 func OSEnv() *Env {
-	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	ctx := stopOnSignals(sig, os.Stderr, os.Exit)
 	return &Env{
 		Args:     os.Args[1:],
 		Stdin:    os.Stdin,
@@ -48,6 +50,27 @@ func OSEnv() *Env {
 		Terminal: term.IsTerminal(int(os.Stderr.Fd())) && os.Getenv("CI") == "",
 		Context:  ctx,
 	}
+}
+
+// ExitForced is the exit code of a second interrupt (128 + SIGINT).
+const ExitForced = 130
+
+// stopOnSignals returns a context cancelled by the first signal on sig: the
+// command stops and writes what it has (a partial report marked
+// INCOMPLETE). A second signal exits at once through exit, for a user who
+// will not wait for that; the capture on disk stays readable by
+// `harness diff`.
+func stopOnSignals(sig <-chan os.Signal, stderr io.Writer, exit func(int)) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		s := <-sig
+		fmt.Fprintf(stderr, "harness: %v: stopping, writing what was captured (again to exit at once)\n", s)
+		cancel()
+		s = <-sig
+		fmt.Fprintf(stderr, "harness: %v again: exiting now, without a report; the capture so far stays readable by harness diff; harness stack down --all removes a containers stack left up\n", s)
+		exit(ExitForced)
+	}()
+	return ctx
 }
 
 // ExitError carries an exit code out of a command.
@@ -103,7 +126,7 @@ REST polls and WebSocket frames side by side, diffs them per feature, load-tests
 the broadcast path and writes sign-off reports that gate each cutover phase.
 
 Exit codes: 0 PASS, 1 FAIL, 2 bad input or configuration, 3 INCONCLUSIVE,
-4 the harness itself failed.`,
+4 the harness itself failed, 130 a second Ctrl-C (exit at once).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -180,19 +180,23 @@ func diffAgain(t *testing.T, dir string) {
 //     whole group is gone);
 //   - SIGKILL leaves no report, but a capture that reads up to the last
 //     complete record: `harness diff` reports the run INCOMPLETE and
-//     INCONCLUSIVE (exit 3); a process stack dies with the harness.
+//     INCONCLUSIVE (exit 3); a process stack dies with the harness;
+//   - a second signal (SIGINT, then SIGTERM) exits at once with 130, the
+//     same otherwise as SIGKILL.
 func TestSignals(t *testing.T) {
 	bin, thorstack := signalBinaries(t, t.TempDir())
 	for _, tc := range []struct {
 		name    string
 		sig     syscall.Signal
 		process bool // a process stack: its process group must be gone
+		twice   bool // the signal sent twice: exit at once, 130
 	}{
-		{"SIGINT embedded", syscall.SIGINT, false},
-		{"SIGTERM embedded", syscall.SIGTERM, false},
-		{"SIGINT process stack", syscall.SIGINT, true},
-		{"SIGTERM process stack", syscall.SIGTERM, true},
-		{"SIGKILL process stack", syscall.SIGKILL, true},
+		{"SIGINT embedded", syscall.SIGINT, false, false},
+		{"SIGTERM embedded", syscall.SIGTERM, false, false},
+		{"SIGINT process stack", syscall.SIGINT, true, false},
+		{"SIGTERM process stack", syscall.SIGTERM, true, false},
+		{"SIGKILL process stack", syscall.SIGKILL, true, false},
+		{"SIGINT then SIGTERM process stack", syscall.SIGINT, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := ""
@@ -209,16 +213,31 @@ func TestSignals(t *testing.T) {
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
+			if tc.twice {
+				// A second signal of the same kind may merge with the
+				// first while it is pending; SIGTERM cannot.
+				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			}
 			code := waitExit(t, done, 10*time.Second, output)
 			t.Logf("stopped %s after the signal", time.Since(sent).Round(time.Millisecond))
-			if tc.sig == syscall.SIGKILL {
+			switch {
+			case tc.twice:
+				if code != ExitForced {
+					t.Fatalf("exit %d after a second signal, want %d:\n%s", code, ExitForced, output)
+				}
+				if !strings.Contains(output.String(), "exiting now") {
+					t.Errorf("the second signal is not explained:\n%s", output)
+				}
+			case tc.sig == syscall.SIGKILL:
 				if code != -1 {
 					t.Fatalf("exit %d after SIGKILL", code)
 				}
 				if _, err := os.Stat(filepath.Join(out, "report.json")); err == nil {
 					t.Fatal("a killed harness wrote a report")
 				}
-			} else {
+			default:
 				if code != ExitInconclusive {
 					t.Fatalf("exit %d, want %d:\n%s", code, ExitInconclusive, output)
 				}
@@ -244,5 +263,35 @@ func TestSignals(t *testing.T) {
 			}
 			diffAgain(t, out)
 		})
+	}
+}
+
+func TestStopOnSignals(t *testing.T) {
+	sig := make(chan os.Signal, 2)
+	var stderr bytes.Buffer // written before cancel and exit: read after them
+	exited := make(chan int, 1)
+	ctx := stopOnSignals(sig, &stderr, func(code int) { exited <- code })
+	sig <- syscall.SIGINT
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first signal did not cancel the context")
+	}
+	select {
+	case code := <-exited:
+		t.Fatalf("exit %d after one signal", code)
+	default:
+	}
+	sig <- syscall.SIGINT
+	select {
+	case code := <-exited:
+		if code != ExitForced {
+			t.Fatalf("exit %d after the second signal, want %d", code, ExitForced)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second signal did not exit")
+	}
+	if out := stderr.String(); !strings.Contains(out, "again to exit at once") || !strings.Contains(out, "exiting now") {
+		t.Errorf("stderr does not explain the signals:\n%s", out)
 	}
 }
