@@ -468,8 +468,11 @@ func (sc *Scenario) checkProcess() Errors {
 	if t == nil {
 		return errs
 	}
-	if st.Kind == StackEmbedded {
+	switch st.Kind {
+	case StackEmbedded:
 		bad("stack.tap", "the embedded reference stack has no Redis channel layer to tap; tap a url or process stack")
+	case StackContainers:
+		bad("stack.tap", "a containers stack's Redis lives on the stack's private network, and the reference image's Redis layer is not a channels_redis group; tap a url or process stack")
 	}
 	if u, err := url.Parse(t.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
 		bad("stack.tap.redis", "%q: want the channel layer's Redis URL, e.g. redis://127.0.0.1:6379/0", t.Redis)

@@ -40,6 +40,8 @@ func TestProcessStackErrors(t *testing.T) {
 			[]string{`"stack.command"`, "only a process stack"}},
 		{"tap on embedded", minimal + "stack: {tap: {redis: 'redis://127.0.0.1:6379/0', group: dashboard}}\n",
 			[]string{`"stack.tap"`, "no Redis channel layer"}},
+		{"tap on containers", minimal + "stack: {kind: containers, tap: {redis: 'redis://127.0.0.1:6379/0', group: dashboard}}\n",
+			[]string{"sc.yaml:5:", `"stack.tap"`, "private network", "url or process stack"}},
 		{"tap without group", minimal + "stack: {kind: process, command: [x], tap: {redis: 'redis://127.0.0.1:6379/0'}}\n",
 			[]string{`"stack.tap.group"`}},
 		{"tap bad url", minimal + "stack: {kind: process, command: [x], tap: {redis: '127.0.0.1:6379', group: g}}\n",
