@@ -209,7 +209,7 @@ func TestBadInputIsExit2(t *testing.T) {
 
 		// Phases files, through gate.
 		{"phases/unknown field", files{"phases.yaml": strings.Replace(robustPhases, "requires: [shadow]", "requirez: [shadow]", 1)},
-			gate("--phase", "shadow"), []string{"phases.yaml:6:", `unknown field "requirez"`, "want name, requires, scenarios"}},
+			gate("--phase", "shadow"), []string{"phases.yaml:6:", `field "phases[1].requirez": unknown field`, `did you mean "requires"`}},
 		{"phases/unknown required phase", files{"phases.yaml": strings.Replace(robustPhases, "requires: [shadow]", "requires: [shadw]", 1)},
 			gate("--phase", "shadow"), []string{"phases.yaml:6:", `unknown phase "shadw"`, "defined above: shadow"}},
 		{"phases/duplicate phase", files{"phases.yaml": robustPhases + "  - name: shadow\n"},
@@ -217,7 +217,7 @@ func TestBadInputIsExit2(t *testing.T) {
 		{"phases/bad phase name", files{"phases.yaml": strings.Replace(robustPhases, "cutover/positions", "Cutover Positions", 1)},
 			gate("--phase", "shadow"), []string{"phases.yaml:5:", `"Cutover Positions"`, "e.g. cutover/positions"}},
 		{"phases/requires is not a list", files{"phases.yaml": strings.Replace(robustPhases, "requires: [shadow]", "requires: shadow", 1)},
-			gate("--phase", "shadow"), []string{"phases.yaml:6:", "`shadow`", "[]string"}}, // the gate's YAML message; see the report
+			gate("--phase", "shadow"), []string{"phases.yaml:6:", `field "phases[1].requires"`, `want a list, got "shadow"`}},
 		{"phases/empty", files{"phases.yaml": ""}, gate("--phase", "shadow"),
 			[]string{"phases.yaml", "empty", `"phases:"`}},
 		{"phases/is a directory", files{"phases.yaml/": ""}, gate("--phase", "shadow"),

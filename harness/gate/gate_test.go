@@ -388,12 +388,12 @@ func TestParsePhases(t *testing.T) {
 		wantErr string
 	}{
 		{name: "ok", in: testPhases, names: []string{"shadow", "cutover/account_balance", "cutover/positions", "cleanup/account_balance"}},
-		{name: "empty", in: "", wantErr: "phases.yaml: empty"},
+		{name: "empty", in: "", wantErr: `phases.yaml: the file is empty: want a "phases:" list`},
 		{name: "no phases", in: "phases: []\n", wantErr: "phases.yaml:1: no phases"},
-		{name: "unknown field", in: "phases:\n  - name: shadow\n    require: []\n", wantErr: `phases.yaml:3: unknown field "require" (want name, requires, scenarios)`},
-		{name: "unknown top-level field", in: "phase:\n  - name: shadow\n", wantErr: `phases.yaml:1: unknown field "phase" (want phases)`},
+		{name: "unknown field", in: "phases:\n  - name: shadow\n    require: []\n", wantErr: `phases.yaml:3: field "phases[0].require": unknown field (did you mean "requires"?)`},
+		{name: "unknown top-level field", in: "phase:\n  - name: shadow\n", wantErr: `phases.yaml:1: field "phase": unknown field (did you mean "phases"?)`},
 		{name: "syntax error", in: "phases:\n  - name: [shadow\n", wantErr: "phases.yaml:"},
-		{name: "wrong type", in: "phases:\n  - name: shadow\n    requires: shadow\n", wantErr: "phases.yaml:3: cannot unmarshal"},
+		{name: "wrong type", in: "phases:\n  - name: shadow\n    requires: shadow\n", wantErr: `phases.yaml:3: field "phases[0].requires": want a list, got "shadow"`},
 		{name: "missing name", in: "phases:\n  - requires: []\n", wantErr: "phases.yaml:2: phase without a name"},
 		{name: "bad name", in: "phases:\n  - name: Shadow Phase\n", wantErr: "phases.yaml:2: phase name"},
 		{name: "duplicate", in: "phases:\n  - name: shadow\n  - name: shadow\n", wantErr: "phases.yaml:3: phase \"shadow\" is already defined on line 2"},
@@ -401,6 +401,8 @@ func TestParsePhases(t *testing.T) {
 		{name: "requirement after", in: "phases:\n  - name: a\n    requires: [b]\n  - name: b\n", wantErr: `phases.yaml:3: phase "a" requires "b", which comes after it`},
 		{name: "requires itself", in: "phases:\n  - name: a\n    requires: [a]\n", wantErr: `requires itself`},
 		{name: "requires twice", in: "phases:\n  - name: a\n  - name: b\n    requires: [a, a]\n", wantErr: `requires "a" twice`},
+		{name: "every problem at once", in: "phases:\n  - nam: shadow\n    scenarios: 5\n  - name: b\n    requires: {a: 1}\n",
+			wantErr: "phases.yaml:2: field \"phases[0].nam\": unknown field (did you mean \"name\"?)\nphases.yaml:3: field \"phases[0].scenarios\": want a list, got \"5\"\nphases.yaml:5: field \"phases[1].requires\": want a list, got a mapping"},
 		{name: "two documents", in: "phases:\n  - name: a\n---\nphases: []\n", wantErr: "a second YAML document"},
 	}
 	for _, tt := range tests {

@@ -1,15 +1,12 @@
 package gate
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/thor-trading/cutover-harness/harness/internal/strictyaml"
 )
 
 // DefaultPhases is the phases file, relative to the repository root.
@@ -84,44 +81,24 @@ func LoadPhases(path string) (Phases, error) {
 
 var phaseName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*(/[a-z0-9][a-z0-9_.-]*)*$`)
 
-// ParsePhases decodes a phases file strictly (unknown fields are errors) and
-// checks it: at least one phase, names unique and of the form
-// word[/word] (lower case), each required phase defined above the phase
-// requiring it (so the order is the file's and there are no cycles).
-// Errors name file:line.
+// ParsePhases decodes a phases file strictly (unknown fields are errors,
+// every problem at its line and field) and checks it: at least one phase,
+// names unique and of the form word[/word] (lower case), each required
+// phase defined above the phase requiring it (so the order is the file's
+// and there are no cycles). Errors name file:line.
 func ParsePhases(data []byte, file string) (Phases, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var doc phasesFile
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty; want a \"phases:\" list", file)
-		}
-		return nil, yamlError(file, err)
+	lines, err := strictyaml.Decode(file, data, &doc, `want a "phases:" list of {name, requires, scenarios} (see scenarios/phases.yaml)`)
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s:%d: a second YAML document; want one", file, extra.Line)
-	}
-	// Decode again as nodes for the lines of phases and their requires.
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
-	}
-	items, reqLines := phaseNodes(&root)
 	if len(doc.Phases) == 0 {
-		return nil, fmt.Errorf("%s:%d: no phases; want a \"phases:\" list of {name, requires, scenarios}", file, max(root.Line, 1))
-	}
-	line := func(i int) int {
-		if i < len(items) {
-			return items[i].Line
-		}
-		return 0
+		return nil, fmt.Errorf("%s:%d: no phases; want a \"phases:\" list of {name, requires, scenarios}", file, max(lines["phases"], 1))
 	}
 	seen := map[string]int{}
 	for i := range doc.Phases {
 		p := &doc.Phases[i]
-		p.Line = line(i)
+		p.Line = lines[fmt.Sprintf("phases[%d]", i)]
 		switch {
 		case p.Name == "":
 			return nil, fmt.Errorf("%s:%d: phase without a name", file, p.Line)
@@ -133,10 +110,7 @@ func ParsePhases(data []byte, file string) (Phases, error) {
 		}
 		reqSeen := map[string]bool{}
 		for j, r := range p.Requires {
-			at := p.Line
-			if i < len(reqLines) && j < len(reqLines[i]) {
-				at = reqLines[i][j]
-			}
+			at := lines[fmt.Sprintf("phases[%d].requires[%d]", i, j)]
 			if _, ok := seen[r]; !ok {
 				if r == p.Name {
 					return nil, fmt.Errorf("%s:%d: phase %q requires itself", file, at, r)
@@ -168,74 +142,4 @@ func phaseIndex(ps []Phase, name string) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// phaseNodes finds the nodes of the phases list items and the lines of each
-// item's requires entries.
-func phaseNodes(root *yaml.Node) ([]*yaml.Node, [][]int) {
-	if root.Kind != yaml.DocumentNode || len(root.Content) == 0 {
-		return nil, nil
-	}
-	seq := mapValue(root.Content[0], "phases")
-	if seq == nil || seq.Kind != yaml.SequenceNode {
-		return nil, nil
-	}
-	var reqs [][]int
-	for _, item := range seq.Content {
-		var lines []int
-		if r := mapValue(item, "requires"); r != nil && r.Kind == yaml.SequenceNode {
-			for _, n := range r.Content {
-				lines = append(lines, n.Line)
-			}
-		}
-		reqs = append(reqs, lines)
-	}
-	return seq.Content, reqs
-}
-
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-var (
-	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	yamlNotFound = regexp.MustCompile(`^field (\S+) not found in type \S+?(\w+)$`)
-)
-
-// yamlError rewrites the YAML package's errors as "file:line: message", one
-// per line.
-func yamlError(file string, err error) error {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	out := make([]string, 0, len(msgs))
-	for _, m := range msgs {
-		m = strings.TrimSpace(m)
-		if g := yamlLine.FindStringSubmatch(m); g != nil {
-			msg := g[2]
-			if f := yamlNotFound.FindStringSubmatch(msg); f != nil {
-				want := "name, requires, scenarios"
-				if f[2] == "phasesFile" {
-					want = "phases"
-				}
-				msg = fmt.Sprintf("unknown field %q (want %s)", f[1], want)
-			}
-			out = append(out, fmt.Sprintf("%s:%s: %s", file, g[1], msg))
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s: %s", file, strings.TrimPrefix(m, "yaml: ")))
-	}
-	return errors.New(strings.Join(out, "\n"))
 }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/thor-trading/cutover-harness/harness/internal/strictyaml"
 )
 
 // Load reads, checks and completes a scenario file. Every problem is
@@ -47,7 +49,7 @@ func Parse(path string, src []byte) (*Scenario, error) { return parse(path, src,
 
 func parse(path string, src []byte, checkFiles bool) (*Scenario, error) {
 	sc := &Scenario{checkFiles: checkFiles}
-	lines, err := decodeFile(path, src, sc)
+	lines, err := strictyaml.Decode(path, src, sc, "a scenario names at least a session and its features (see scenarios/shadow.yaml)")
 	if err != nil {
 		return nil, err
 	}
