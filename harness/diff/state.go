@@ -544,7 +544,8 @@ func (st *stateFeature) settleSuspects() {
 			continue
 		}
 		f.fs.add(ValueMismatch, func() Finding {
-			return f.mismatch(k.key, r.seq, r.t, sp.sub, r.v, sp.fold, sp.detail)
+			return f.mismatch(k.key, r.seq, r.t, sp.sub, r.v, sp.fold, fmt.Sprintf(
+				"%s; WS disagreed with REST at %d of %d observations of the feature: a wrong value, not a lost change", sp.detail, st.wrong, st.right+st.wrong))
 		})
 	}
 	clear(st.suspects)
