@@ -136,7 +136,33 @@ func (r *Record) SetPayload(p []byte) {
 //	{"k":"ws","t":<int>,"src":"<string>","size":<int>,"body":<json>}
 const wsPrefix = `{"k":"ws","t":`
 
+// restPrefix starts every REST poll record that carries a JSON body, in
+// the layout the reader's fast path reads:
+//
+//	{"k":"rest","t":<int>,"src":"<string>","f":"<string>","path":"<string>","t0":<int>,"status":<int>,"size":<int>,"body":<json>}
+const restPrefix = `{"k":"rest","t":`
+
 func appendRecord(b []byte, r *Record) []byte {
+	if r.K == KindREST && r.Body != nil && r.Text == "" && !r.Binary && r.Err == "" && r.Seq == 0 && r.N == 0 && r.Meta == nil &&
+		isPlain(r.Src) && isPlain(r.Feature) && isPlain(r.Path) {
+		b = append(b, restPrefix...)
+		b = strconv.AppendInt(b, r.T, 10)
+		b = append(b, `,"src":"`...)
+		b = append(b, r.Src...)
+		b = append(b, `","f":"`...)
+		b = append(b, r.Feature...)
+		b = append(b, `","path":"`...)
+		b = append(b, r.Path...)
+		b = append(b, `","t0":`...)
+		b = strconv.AppendInt(b, r.T0, 10)
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(r.Status), 10)
+		b = append(b, `,"size":`...)
+		b = strconv.AppendInt(b, int64(r.Size), 10)
+		b = append(b, `,"body":`...)
+		b = append(b, r.Body...)
+		return append(b, "}\n"...)
+	}
 	if r.K == KindWS && r.Body != nil && r.Text == "" && !r.Binary && r.Err == "" && isPlain(r.Src) {
 		b = append(b, wsPrefix...)
 		b = strconv.AppendInt(b, r.T, 10)
@@ -259,40 +285,80 @@ func (r *Reader) parse(line []byte) (*Record, error) {
 	if bytes.HasPrefix(line, []byte(wsPrefix)) && parseWS(line, &r.rec) {
 		return &r.rec, nil
 	}
+	if bytes.HasPrefix(line, []byte(restPrefix)) && parseREST(line, &r.rec) {
+		return &r.rec, nil
+	}
+	r.rec = Record{}
 	if err := json.Unmarshal(line, &r.rec); err != nil {
 		return nil, fmt.Errorf("not a capture record: %w", err)
 	}
 	return &r.rec, nil
 }
 
-// parseWS parses the fixed layout written by appendRecord without a JSON
+// parseWS parses the WS layout written by appendRecord without a JSON
 // decoder; it reports false for anything else, which then goes the slow way.
 func parseWS(line []byte, rec *Record) bool {
 	p := line[len(wsPrefix):]
 	t, p, ok := cutInt(p)
-	if !ok || !bytes.HasPrefix(p, []byte(`,"src":"`)) {
+	src, p, ok2 := cutString(p, `,"src":"`)
+	size, p, ok3 := cutField(p, `,"size":`)
+	body, ok4 := cutBody(p)
+	if !ok || !ok2 || !ok3 || !ok4 {
 		return false
 	}
-	p = p[len(`,"src":"`):]
-	q := bytes.IndexByte(p, '"')
-	if q < 0 {
-		return false
-	}
-	src := string(p[:q])
-	if !isPlain(src) { // escapes: the JSON decoder reads them
-		return false
-	}
-	p = p[q+1:]
-	if !bytes.HasPrefix(p, []byte(`,"size":`)) {
-		return false
-	}
-	size, p, ok := cutInt(p[len(`,"size":`):])
-	if !ok || !bytes.HasPrefix(p, []byte(`,"body":`)) || len(p) < len(`,"body":`)+2 || p[len(p)-1] != '}' {
-		return false
-	}
-	rec.K, rec.T, rec.Src, rec.Size = KindWS, t, src, int(size)
-	rec.Body = p[len(`,"body":`) : len(p)-1]
+	rec.K, rec.T, rec.Src, rec.Size, rec.Body = KindWS, t, src, int(size), body
 	return true
+}
+
+// parseREST parses the REST layout written by appendRecord, as parseWS.
+func parseREST(line []byte, rec *Record) bool {
+	p := line[len(restPrefix):]
+	t, p, ok := cutInt(p)
+	src, p, ok2 := cutString(p, `,"src":"`)
+	feat, p, ok3 := cutString(p, `,"f":"`)
+	path, p, ok4 := cutString(p, `,"path":"`)
+	t0, p, ok5 := cutField(p, `,"t0":`)
+	status, p, ok6 := cutField(p, `,"status":`)
+	size, p, ok7 := cutField(p, `,"size":`)
+	body, ok8 := cutBody(p)
+	if !ok || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || !ok7 || !ok8 || status != int64(int(status)) || size != int64(int(size)) {
+		return false
+	}
+	rec.K, rec.T, rec.Src, rec.Feature, rec.Path = KindREST, t, src, feat, path
+	rec.T0, rec.Status, rec.Size, rec.Body = t0, int(status), int(size), body
+	return true
+}
+
+// cutString reads key (ending in the string's opening quote) and a string
+// that needs no escaping; anything else is left to the JSON decoder.
+func cutString(p []byte, key string) (string, []byte, bool) {
+	if !bytes.HasPrefix(p, []byte(key)) {
+		return "", p, false
+	}
+	p = p[len(key):]
+	q := bytes.IndexByte(p, '"')
+	if q < 0 || !isPlain(string(p[:q])) {
+		return "", p, false
+	}
+	return string(p[:q]), p[q+1:], true
+}
+
+// cutField reads key and a whole number after it.
+func cutField(p []byte, key string) (int64, []byte, bool) {
+	if !bytes.HasPrefix(p, []byte(key)) {
+		return 0, p, false
+	}
+	return cutInt(p[len(key):])
+}
+
+// cutBody reads the last field, the JSON body, up to the record's closing
+// brace.
+func cutBody(p []byte) ([]byte, bool) {
+	const key = `,"body":`
+	if !bytes.HasPrefix(p, []byte(key)) || len(p) < len(key)+2 || p[len(p)-1] != '}' {
+		return nil, false
+	}
+	return p[len(key) : len(p)-1], true
 }
 
 func cutInt(p []byte) (int64, []byte, bool) {

@@ -38,6 +38,10 @@ func TestRoundTrip(t *testing.T) {
 	rest := Record{K: KindREST, Src: "rest:positions:0", Feature: "positions", Path: "/api/positions", T0: 5, T: 9, Status: 200}
 	rest.SetPayload([]byte(`{"seq":3,"data":[]}`))
 	add(rest)
+	odd := Record{K: KindREST, Src: "rest:positions:1", Feature: "positions", Path: `/api/"odd"`, T0: 6, T: 10, Status: 200}
+	odd.SetPayload([]byte(`{"seq":3,"data":[]}`)) // a path needing escapes takes the slow path
+	add(odd)
+	add(Record{K: KindREST, Src: "rest:positions:0", Feature: "positions", Path: "/api/positions", T0: 11, T: 12, Err: "timeout"})
 	add(Record{K: KindConn, Src: "ws:2", T: 20, Err: "connect: refused"})
 	add(Record{K: KindEnd, T: 30, Meta: &Meta{Ended: "complete", Settled: &settled}})
 	if err := w.Close(); err != nil {

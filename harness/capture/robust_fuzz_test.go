@@ -70,6 +70,10 @@ func FuzzCaptureReader(f *testing.F) {
 		`{"k":"ws","t":1,"src":"ws:0","size":1,"body":}` + "\n",
 		`{"k":"ws","t":1,"src":"ws:0","size":1,"body":{"a":1}}}` + "\n",
 		`{"k":"rest","t":1,"body":"\ud800"}` + "\n",
+		`{"k":"rest","t":1,"src":"rest:a:0","f":"a","path":"/x?s=ES","t0":0,"status":200,"size":2,"body":{}}` + "\n",
+		`{"k":"rest","t":1,"src":"rest:a:0","f":"a\\","path":"/x","t0":0,"status":200,"size":2,"body":{}}` + "\n",
+		`{"k":"rest","t":1,"src":"rest:a:0","f":"a","path":"/x","t0":0,"status":99999999999999999999,"size":2,"body":{}}` + "\n",
+		`{"k":"rest","t":1,"src":"rest:a:0","f":"a","path":"/x","status":200,"t0":0,"size":2,"body":{}}` + "\n",
 		`{"k":"end","meta":{"settled":"yes"}}` + "\n",
 		strings.Repeat("x", 2<<20) + "\n", // longer than the reader's buffer
 	} {
@@ -113,7 +117,10 @@ func FuzzCaptureReader(f *testing.F) {
 		// The fast path and the JSON decoder agree on every line both read.
 		for _, line := range bytes.Split(data, []byte("\n")) {
 			var fast, slow Record
-			if !bytes.HasPrefix(line, []byte(wsPrefix)) || !parseWS(line, &fast) {
+			switch {
+			case bytes.HasPrefix(line, []byte(wsPrefix)) && parseWS(line, &fast):
+			case bytes.HasPrefix(line, []byte(restPrefix)) && parseREST(line, &fast):
+			default:
 				continue
 			}
 			if json.Unmarshal(line, &slow) != nil {
