@@ -374,6 +374,27 @@ var diffCases = []diffCase{
 		want: map[string]int{StaleREST: 11},
 	},
 	{
+		// A stale cache hides a key's only value for 3s: it is never
+		// replaced, but REST's polls went on showing the older state (no
+		// key) long after WS had it.
+		name: "stale_rest_never_replaced", state: true, sc: balanceSC,
+		build: func(noSeq bool) *simStack {
+			s := newSim(3, noSeq)
+			s.set("account_balance", "ACC-1", bal("ACC-1", 1000))
+			for i := 0; i < 40; i++ {
+				s.after(100 * ms)
+				s.pollStale("account_balance", "0", 3*time.Second)
+			}
+			return s.finish("account_balance")
+		},
+		want: map[string]int{StaleREST: 1},
+		check: func(t *testing.T, r *Result, _ bool) {
+			if d := r.Features[0].Findings[0].Detail; !strings.Contains(d, "previous poll") {
+				t.Errorf("detail %q does not say REST's previous poll was stale", d)
+			}
+		},
+	},
+	{
 		name: "extra_in_ws", state: true, sc: balanceSC,
 		build: func(noSeq bool) *simStack {
 			s := newSim(3, noSeq)

@@ -24,6 +24,8 @@ type stateFeature struct {
 	// with; suspects wait for them to be classified (see judgeSeq).
 	right, wrong int
 	suspects     []suspect
+	// lastT0 is when REST's previous poll of the feature was sent (0: none).
+	lastT0 int64
 }
 
 // stateKey is one key's fold.
@@ -141,8 +143,9 @@ func (e *wEntry) ref() (int64, int) {
 type restObs struct {
 	v            *value
 	seq, prevSeq int64
-	// t is when REST answered, t0 when the request was sent.
-	t, t0 int64
+	// t is when REST answered, t0 when the request was sent; prevT0 when
+	// REST's previous poll of the feature was sent (0: this is the first).
+	t, t0, prevT0 int64
 	// changed: the value differs from REST's previous one (a new value of
 	// REST's trajectory R); first: REST's first sight of the key.
 	changed, first bool
@@ -323,6 +326,8 @@ func (st *stateFeature) rest(role int, t0, t, seq int64, items []restItem) {
 	if final {
 		st.hasFinal = true
 	}
+	prevT0 := st.lastT0
+	st.lastT0 = t0
 	tol := st.f.conf.tol
 	wm := int64(math.MinInt64)
 	if st.f.conf.seqMode {
@@ -345,12 +350,12 @@ func (st *stateFeature) rest(role int, t0, t, seq int64, items []restItem) {
 			if !changed && seq == k.restSeq {
 				continue
 			}
-			k.pend = append(k.pend, restObs{v: v, seq: seq, prevSeq: k.restSeq, t: t, t0: t0, changed: changed, first: !k.restSeen, readyAt: -1, ahead: wm > seq})
+			k.pend = append(k.pend, restObs{v: v, seq: seq, prevSeq: k.restSeq, t: t, t0: t0, prevT0: prevT0, changed: changed, first: !k.restSeen, readyAt: -1, ahead: wm > seq})
 		} else {
 			if !changed {
 				continue
 			}
-			k.pend = append(k.pend, restObs{v: v, t: t, t0: t0, changed: true, first: !k.restSeen, readyAt: -1})
+			k.pend = append(k.pend, restObs{v: v, t: t, t0: t0, prevT0: prevT0, changed: true, first: !k.restSeen, readyAt: -1})
 		}
 		k.restSeen, k.restV, k.restSeq = true, v, seq
 		if !k.queued {
@@ -589,6 +594,16 @@ func (st *stateFeature) matched(k *stateKey, r *restObs, i int) {
 				fd.Detail += fmt.Sprintf("; WS replaced it at seq %d", nx.seq)
 			}
 			return fd
+		})
+		return
+	}
+	// REST's previous poll, sent when WS had had this value for longer
+	// than the budget, still showed an older state: REST is stale (a cache
+	// not invalidated), even when the value is never replaced.
+	if r.prevT0 > 0 && r.prevT0-e.t > f.conf.budget {
+		f.fs.add(StaleREST, func() Finding {
+			return Finding{Feature: f.conf.name, Key: k.key, Seq: r.seq, T: r.t, Subscriber: -1, REST: r.v.any(), WS: e.v.any(),
+				Detail: fmt.Sprintf("WS had this value %s before REST's previous poll was sent, and that poll still showed an older state (budget %s)", fmtD(r.prevT0-e.t), fmtD(f.conf.budget))}
 		})
 	}
 }
