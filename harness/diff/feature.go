@@ -217,7 +217,7 @@ func (f *feature) rest(rec *capture.Record) {
 		return
 	}
 	if f.st != nil {
-		f.st.rest(role, rec.T0, rec.T, seq, items)
+		f.st.rest(role, rec.Path, rec.T0, rec.T, seq, items)
 		f.st.sweep(f.d.now, false)
 	} else {
 		f.ev.rest(role, rec.Path, rec.T, items)

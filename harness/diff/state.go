@@ -24,8 +24,8 @@ type stateFeature struct {
 	// with; suspects wait for them to be classified (see judgeSeq).
 	right, wrong int
 	suspects     []suspect
-	// lastT0 is when REST's previous poll of the feature was sent (0: none).
-	lastT0 int64
+	// lastT0 is, per REST path, when its previous poll was sent.
+	lastT0 map[string]int64
 }
 
 // stateKey is one key's fold.
@@ -144,7 +144,7 @@ type restObs struct {
 	v            *value
 	seq, prevSeq int64
 	// t is when REST answered, t0 when the request was sent; prevT0 when
-	// REST's previous poll of the feature was sent (0: this is the first).
+	// REST's previous poll of the path was sent (0: this is the first).
 	t, t0, prevT0 int64
 	// changed: the value differs from REST's previous one (a new value of
 	// REST's trajectory R); first: REST's first sight of the key.
@@ -318,7 +318,7 @@ func (st *stateFeature) deliverNoSeq(s int, k *stateKey, v *value, t int64) {
 }
 
 // rest takes the items of one primary or final REST poll.
-func (st *stateFeature) rest(role int, t0, t, seq int64, items []restItem) {
+func (st *stateFeature) rest(role int, path string, t0, t, seq int64, items []restItem) {
 	if t0 <= 0 || t0 > t {
 		t0 = t
 	}
@@ -326,8 +326,11 @@ func (st *stateFeature) rest(role int, t0, t, seq int64, items []restItem) {
 	if final {
 		st.hasFinal = true
 	}
-	prevT0 := st.lastT0
-	st.lastT0 = t0
+	if st.lastT0 == nil {
+		st.lastT0 = map[string]int64{}
+	}
+	prevT0 := st.lastT0[path]
+	st.lastT0[path] = t0
 	tol := st.f.conf.tol
 	wm := int64(math.MinInt64)
 	if st.f.conf.seqMode {
