@@ -64,8 +64,11 @@
 // Freshness: for each matched REST value, lag = WS delivery time (to
 // subscriber 0, or the first subscriber that got it) − REST's first
 // observation; negative means WS was ahead. Lag above the freshness budget
-// is late; REST first showing a value more than the budget after WS had
-// replaced it is stale_rest.
+// is late. REST is stale_rest when it first shows a value more than the
+// budget after WS had replaced it, or when its previous poll of the path
+// was sent more than the budget after WS delivered the value and still
+// showed an older state (a cache that jumps from an old state to the
+// final one replaces nothing, but is stale all the same).
 //
 // # Event features
 //

@@ -24,8 +24,9 @@ const (
 	// Late: WS delivered a value more than the freshness budget after REST
 	// first showed it.
 	Late = "late"
-	// StaleREST: REST first showed a value more than the freshness budget
-	// after WS had already replaced it.
+	// StaleREST: REST showed a state older than WS's by more than the
+	// freshness budget (a value WS had already replaced, or an older state
+	// long after WS had the new value).
 	StaleREST = "stale_rest"
 	// SubscriberGap: a WS subscriber missed messages other subscribers got
 	// (a delivery fault, not a diff); one finding per span of time.
