@@ -117,12 +117,12 @@ func Build(sc *scenario.Scenario, res *diff.Result, run Run) *Report {
 	}
 	r.Reasons = append(r.Reasons, run.Problems...)
 	switch {
+	case res.Truncated:
+		r.Incomplete = true
+		r.Reasons = append(r.Reasons, "the capture ends mid-record, without an end record (the harness died): evidence is partial")
 	case res.Ended != "complete":
 		r.Incomplete = true
 		r.Reasons = append(r.Reasons, fmt.Sprintf("the run did not complete (%s): evidence is partial", orNone(res.Ended)))
-	case res.Truncated:
-		r.Incomplete = true
-		r.Reasons = append(r.Reasons, "the capture ends mid-record (the harness died): evidence is partial")
 	}
 	if res.Ended == "complete" && !res.Settled {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("REST and WS did not come to rest within settle.timeout (%s): final values are not comparable", sc.Settle.Timeout.D()))

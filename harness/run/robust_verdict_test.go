@@ -68,7 +68,7 @@ func TestNeverAFalsePass(t *testing.T) {
 			want: "too few successful REST polls"},
 		{name: "no end record (run cut short)", keep: func(r *capture.Record) bool { return r.K != capture.KindEnd },
 			want: "did not complete"},
-		{name: "capture cut mid-record", cut: 0.5, want: "did not complete"},
+		{name: "capture cut mid-record", cut: 0.5, want: "ends mid-record"},
 		{name: "interrupted", keep: func(r *capture.Record) bool {
 			if r.K == capture.KindEnd {
 				r.Meta.Ended, r.Meta.Reason = "interrupted", "interrupted during the replay"
