@@ -40,6 +40,9 @@ type Baseline struct {
 	Latency     Latency          `json:"latency"`
 	PerPath     []PathStats      `json:"per_path"`
 	Parts       []BaselinePart   `json:"parts"`
+	// StackCPU is the stack's CPU while it answered the polling, per
+	// request, where it can be read.
+	StackCPU *StackCPU `json:"stack_cpu,omitempty"`
 }
 
 // Poll is one path a dashboard polls.
@@ -191,6 +194,7 @@ func (r *runner) baseline(ctx context.Context) *Baseline {
 	rate := b.PlannedRate / float64(r.shard.Count)
 	r.progressf("baseline: %d dashboards polling %d paths: %s requests/s for %s", bl.Dashboards, len(bl.Polls), fmtRate(b.PlannedRate), b.Duration)
 	atk := vegeta.NewAttacker(vegeta.Client(r.client), vegeta.Workers(10), vegeta.MaxWorkers(uint64(l.MaxWorkers)), vegeta.MaxBody(-1))
+	cpu0 := r.readStackCPU(ctx)
 	start := r.clock.now()
 	results := atk.Attack(pollTargeter(r.restBase, bl.Polls), vegeta.ConstantPacer(vegetaRate(rate)), b.Duration, "rest-baseline")
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
@@ -227,6 +231,7 @@ func (r *runner) baseline(ctx context.Context) *Baseline {
 	}
 	interrupted := !stop()
 	end := r.clock.now()
+	b.StackCPU = stackCPUBetween(cpu0, r.readStackCPU(ctx))
 	m.Close()
 	b.Complete = !interrupted && ctx.Err() == nil
 	dur := time.Duration(min(end, start+int64(b.Duration)) - start)
@@ -259,4 +264,5 @@ func (b *Baseline) totals() {
 		}
 	}
 	b.ErrorRatio = ratio(b.Failed, b.Requests)
+	b.StackCPU.per(b.Rate)
 }

@@ -126,7 +126,7 @@ func BenchmarkBroadcast1000Process(b *testing.B) {
 }
 
 // buildThorstack builds cmd/thorstack into a temporary directory.
-func buildThorstack(b *testing.B) string {
+func buildThorstack(b testing.TB) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "thorstack")
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")

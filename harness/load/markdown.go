@@ -154,7 +154,11 @@ func (r *Result) Markdown() string {
 			bcpu = append(bcpu, Part{CPU: p.CPU})
 		}
 		w("| harness CPU (mean) | %s | %s |\n", cpuCell(bcpu), cpuCell(focus.Parts))
-		w("| stack CPU | %s | |\n", cell(r.StackCPU))
+		if bl.StackCPU != nil || focus.StackCPU != nil {
+			w("| stack CPU | %s | %s |\n", stackCPUCell(bl.StackCPU, "request"), stackCPUCell(focus.StackCPU, "message"))
+		} else {
+			w("| stack CPU | %s | |\n", cell(r.StackCPU))
+		}
 		if bl.Seeded > 0 {
 			w("\nThe baseline polled a stack seeded with %d session events.\n", bl.Seeded)
 		}
@@ -274,4 +278,18 @@ func fmtBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// stackCPUCell renders the stack's CPU over a window: cores, and CPU per
+// unit of work.
+func stackCPUCell(s *StackCPU, unit string) string {
+	switch {
+	case s == nil:
+		return "–"
+	case s.Error != "":
+		return cell("not read: " + s.Error)
+	case s.PerUnit > 0:
+		return fmt.Sprintf("%.2f cores, %s per %s", s.Cores, fmtDur(s.PerUnit), unit)
+	}
+	return fmt.Sprintf("%.2f cores", s.Cores)
 }

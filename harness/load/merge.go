@@ -123,7 +123,7 @@ func addCounts(dst *map[string]int64, src map[string]int64) {
 
 func mergeSteps(group []*Step) (*Step, error) {
 	f := group[0]
-	st := &Step{Index: f.Index, Value: f.Value, Subscribers: f.Subscribers, Rate: f.Rate, Pacer: f.Pacer, Complete: true}
+	st := &Step{Index: f.Index, Value: f.Value, Subscribers: f.Subscribers, Rate: f.Rate, Pacer: f.Pacer, Complete: true, StackCPU: firstStackCPU(group, func(s *Step) *StackCPU { return s.StackCPU })}
 	var cl, il, dl []Latency
 	for _, g := range group {
 		st.Complete = st.Complete && g.Complete
@@ -194,7 +194,7 @@ func mergeSteps(group []*Step) (*Step, error) {
 
 func mergeBaselines(bs []*Baseline) (*Baseline, error) {
 	f := bs[0]
-	out := &Baseline{Dashboards: f.Dashboards, Polls: f.Polls, PlannedRate: f.PlannedRate, Duration: f.Duration, Complete: true}
+	out := &Baseline{Dashboards: f.Dashboards, Polls: f.Polls, PlannedRate: f.PlannedRate, Duration: f.Duration, Complete: true, StackCPU: firstStackCPU(bs, func(b *Baseline) *StackCPU { return b.StackCPU })}
 	var ls []Latency
 	paths := map[string][]PathStats{}
 	var order []string
@@ -238,4 +238,18 @@ func mergeBaselines(bs []*Baseline) (*Baseline, error) {
 	}
 	out.totals()
 	return out, nil
+}
+
+// firstStackCPU is the first shard's reading of the stack's CPU: every
+// shard reads the same stack, so readings are not added. PerUnit is
+// recomputed from the merged rate.
+func firstStackCPU[T any](parts []T, get func(T) *StackCPU) *StackCPU {
+	for _, p := range parts {
+		if s := get(p); s != nil {
+			c := *s
+			c.PerUnit = 0
+			return &c
+		}
+	}
+	return nil
 }

@@ -113,6 +113,10 @@ type Step struct {
 	Series        []Second          `json:"series"`
 	PerSubscriber []SubscriberStats `json:"per_subscriber"`
 
+	// StackCPU is the stack's CPU over the measured window, per delivered
+	// message, where it can be read.
+	StackCPU *StackCPU `json:"stack_cpu,omitempty"`
+
 	Checks  []Check `json:"checks"`
 	Verdict string  `json:"verdict"`
 }

@@ -33,6 +33,7 @@ type runner struct {
 	shard Shard
 	clock *clock
 	cpu   *cpuSampler
+	meter stack.CPUMeter // the stack's CPU, where the harness can read it
 	scan  *scanner
 	pool  *pool
 
@@ -64,7 +65,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, opt Options) (*Result, erro
 		}
 		defer stk.Close()
 	}
-	r := &runner{sc: sc, opt: opt, shard: sh, clock: newClock(), restBase: strings.TrimRight(stk.REST(), "/"), wsURL: stk.WS()}
+	r := &runner{sc: sc, opt: opt, shard: sh, clock: newClock(), restBase: strings.TrimRight(stk.REST(), "/"), wsURL: stk.WS(), meter: meterOf(stk)}
 	var err error
 	if r.ingestURL, err = resolve(r.restBase, sc.Driver.Ingest); err != nil {
 		return nil, sc.Errorf("driver.ingest", "%v", err)
@@ -189,6 +190,9 @@ func newResult(sc *scenario.Scenario, sh Shard, stk stack.Stack, r *runner) *Res
 	}
 	if _, ok := stk.(*stack.Embedded); ok {
 		res.StackCPU = "not separable: the embedded reference stack runs inside the harness process, so the harness CPU figures include the stack's and the two cannot be told apart"
+	}
+	if r.meter != nil {
+		res.StackCPU = "measured per step and for the REST baseline: " + r.meter.CPUSource()
 	}
 	if s := l.Step; s != nil {
 		res.Mode = ModeStep

@@ -127,3 +127,34 @@ func TestInterrupt(t *testing.T) {
 		t.Errorf("complete check: %+v", c)
 	}
 }
+
+// TestProcessStackCPU runs a small load test against the reference stack
+// started by the harness as a process: the report then says what the REST
+// polling and the WS push each cost the stack, read from /proc.
+func TestProcessStackCPU(t *testing.T) {
+	bin := buildThorstack(t)
+	stk := fmt.Sprintf("stack: {kind: process, command: [%q, --replay, --addr, \"127.0.0.1:{port}\"]}\n", bin)
+	// Enough work that /proc's 10ms ticks see it in both windows.
+	l := "subscribers: 50\nrate: 100\nduration: 2s\nwarmup: 500ms\ndrain: 1s\nbaseline: {duration: 2s, dashboards: 200}\n"
+	res := run(t, loadScenario(t, stk, l), Options{})
+	if !res.Complete || len(res.Steps) != 1 || res.Baseline == nil {
+		t.Fatalf("complete %v, %d steps, baseline %v:\n%s", res.Complete, len(res.Steps), res.Baseline != nil, res.Summary())
+	}
+	if !strings.HasPrefix(res.StackCPU, "measured") || !strings.Contains(res.StackCPU, "process group") {
+		t.Errorf("stack CPU: %q", res.StackCPU)
+	}
+	for name, s := range map[string]*StackCPU{"step": res.Steps[0].StackCPU, "baseline": res.Baseline.StackCPU} {
+		t.Logf("%s: stack CPU %+v", name, s)
+		switch {
+		case s == nil:
+			t.Errorf("%s: no stack CPU", name)
+		case s.Error != "":
+			t.Errorf("%s: stack CPU not read: %s", name, s.Error)
+		case s.CPU <= 0 || s.Cores <= 0 || s.PerUnit <= 0 || s.Window <= 0:
+			t.Errorf("%s: stack CPU %+v: want CPU spent, per unit of work", name, s)
+		}
+	}
+	if md := res.Markdown(); !strings.Contains(md, "per request") || !strings.Contains(md, "per message") {
+		t.Errorf("the markdown does not show the stack's CPU per request and per message:\n%s", md)
+	}
+}

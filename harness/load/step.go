@@ -46,12 +46,14 @@ func (r *runner) runStep(ctx context.Context, p stepPlan) *Step {
 		r.progressf("step %d: %d subscribers, input %s for %s (+%s warm-up)", p.index+1, len(subs), p.pace, p.duration, p.warmup)
 		atk := vegeta.NewAttacker(vegeta.Client(r.client), vegeta.Workers(uint64(min(10, l.MaxWorkers))),
 			vegeta.MaxWorkers(uint64(l.MaxWorkers)), vegeta.MaxBody(512))
+		cpu0 := r.readStackCPUAfter(ctx, p.warmup) // the measured window starts after the warm-up
 		results := atk.Attack(r.targeter(st), p.pace.pacer(), p.warmup+p.duration, "ingest")
 		stop := context.AfterFunc(ctx, func() { atk.Stop() })
 		acc = r.collect(st, results)
 		if !stop() {
 			step.Complete = false
 		}
+		step.StackCPU = stackCPUBetween(<-cpu0, r.readStackCPU(ctx))
 	} else {
 		step.Complete = false
 	}
@@ -227,4 +229,5 @@ func (st *Step) totals() {
 	}
 	in.ErrorRatio = ratio(in.Failed, in.Requests)
 	d.Loss = ratio(d.Lost, d.Expected)
+	st.StackCPU.per(d.FanoutRate)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -505,6 +506,52 @@ func (s *Containers) REST() string { return s.reps[s.ingest].rest }
 func (s *Containers) WS() string { return s.reps[s.ingest].ws }
 
 func (s *Containers) Describe() string { return s.desc }
+
+// CPUTime is the CPU time the stack's containers (replicas and Redis) have
+// used so far, from the Docker engine's stats.
+func (s *Containers) CPUTime(ctx context.Context) (time.Duration, error) {
+	var total time.Duration
+	for _, c := range s.containers() {
+		st, err := s.cli.ContainerStatsOneShot(ctx, c.GetContainerID())
+		if err != nil {
+			return 0, err
+		}
+		var v struct {
+			CPU struct {
+				Usage struct {
+					Total uint64 `json:"total_usage"`
+				} `json:"cpu_usage"`
+			} `json:"cpu_stats"`
+		}
+		err = json.NewDecoder(st.Body).Decode(&v)
+		st.Body.Close()
+		if err != nil {
+			return 0, fmt.Errorf("docker stats of %s: %w", c.GetContainerID()[:12], err)
+		}
+		if v.CPU.Usage.Total == 0 {
+			return 0, fmt.Errorf("docker stats of %s: no CPU usage (container not running)", c.GetContainerID()[:12])
+		}
+		total += time.Duration(v.CPU.Usage.Total)
+	}
+	return total, nil
+}
+
+// CPUSource says what CPUTime measures.
+func (s *Containers) CPUSource() string {
+	return fmt.Sprintf("%d containers (replicas and Redis), read from the Docker engine's stats", len(s.containers()))
+}
+
+// containers is every container of the stack: the replicas, then Redis.
+func (s *Containers) containers() []testcontainers.Container {
+	var cs []testcontainers.Container
+	for _, r := range s.reps {
+		cs = append(cs, r.c)
+	}
+	if s.redis != nil {
+		cs = append(cs, s.redis)
+	}
+	return cs
+}
 
 // WSURLs lists every replica's WebSocket URL.
 func (s *Containers) WSURLs() []string {

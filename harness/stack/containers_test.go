@@ -118,7 +118,17 @@ func TestContainersReplicasServeTheSameState(t *testing.T) {
 	if len(rests) != 2 || len(st.WSURLs()) != 2 || st.REST() != rests[0] || !strings.HasSuffix(st.WS(), "/ws/dashboard/") {
 		t.Fatalf("URLs: rest %v ws %v (REST %s WS %s)", rests, st.WSURLs(), st.REST(), st.WS())
 	}
+	cpu0, err := st.CPUTime(context.Background())
+	if err != nil || cpu0 <= 0 {
+		t.Fatalf("CPUTime: %v, %v", cpu0, err)
+	}
 	ingest(t, st.REST(), 2000)
+	if cpu1, err := st.CPUTime(context.Background()); err != nil || cpu1 <= cpu0 {
+		t.Errorf("CPUTime after 2000 events: %v (before %v), %v", cpu1, cpu0, err)
+	}
+	if src := st.CPUSource(); !strings.Contains(src, "3 containers") {
+		t.Errorf("CPUSource() = %q, want the two replicas and Redis", src)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for _, p := range paths {
 		want := get(t, rests[0]+p)

@@ -171,6 +171,17 @@ func (p *Process) WS() string { return p.ws }
 // Describe names the command, its pid and port.
 func (p *Process) Describe() string { return p.desc }
 
+// CPUTime is the CPU time of the stack's process group so far (its
+// processes, and the children they reaped).
+func (p *Process) CPUTime(context.Context) (time.Duration, error) {
+	return groupCPU(p.cmd.Process.Pid)
+}
+
+// CPUSource says what CPUTime measures.
+func (p *Process) CPUSource() string {
+	return fmt.Sprintf("process group %d, read from /proc", p.cmd.Process.Pid)
+}
+
 // Port is the port the harness chose for the process.
 func (p *Process) Port() int { return p.port }
 

@@ -48,6 +48,11 @@ func TestProcessHelper(t *testing.T) {
 		status = http.StatusServiceUnavailable
 	}
 	http.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(status) })
+	http.HandleFunc("/burn", func(w http.ResponseWriter, _ *http.Request) {
+		// 300ms of CPU, whatever the machine is busy with.
+		for start := cpuNow(); cpuNow()-start < 300*time.Millisecond; {
+		}
+	})
 	fmt.Fprintln(os.Stderr, "helper: serving")
 	err := http.ListenAndServe("127.0.0.1:"+port, nil)
 	fmt.Fprintln(os.Stderr, err)
@@ -117,7 +122,23 @@ func TestProcessStack(t *testing.T) {
 	if !strings.Contains(st.Describe(), "pid "+strconv.Itoa(p.Pid())) {
 		t.Errorf("Describe() = %q", st.Describe())
 	}
-	resp, err := http.Get(st.REST() + "/healthz")
+	cpu0, err := p.CPUTime(context.Background())
+	if err != nil {
+		t.Fatalf("CPUTime: %v", err)
+	}
+	resp, err := http.Get(st.REST() + "/burn")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("burn: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// The helper burned 300ms of CPU; /proc counts in 10ms ticks.
+	if cpu1, err := p.CPUTime(context.Background()); err != nil || cpu1-cpu0 < 250*time.Millisecond {
+		t.Errorf("CPUTime went from %v to %v (%v) around 300ms of burning", cpu0, cpu1, err)
+	}
+	if src := p.CPUSource(); !strings.Contains(src, "process group "+strconv.Itoa(p.Pid())) {
+		t.Errorf("CPUSource() = %q", src)
+	}
+	resp, err = http.Get(st.REST() + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", resp, err)
 	}
@@ -250,4 +271,11 @@ func TestProcessStackPorts(t *testing.T) {
 	if _, err := net.Dial("tcp", strings.TrimPrefix(b.REST(), "http://")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// cpuNow is this process's CPU time.
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -151,3 +151,13 @@ func WaitReachable(ctx context.Context, client *http.Client, url string, timeout
 		}
 	}
 }
+
+// CPUMeter is implemented by stacks whose CPU use the harness can read: a
+// process it started (its whole process group) or the containers it runs.
+type CPUMeter interface {
+	// CPUTime is the CPU time (user and system) the stack has used so far;
+	// differences between two readings are what it spent in between.
+	CPUTime(ctx context.Context) (time.Duration, error)
+	// CPUSource says what is measured, for reports.
+	CPUSource() string
+}
