@@ -99,6 +99,17 @@ fuzz:
 bench: bench-fullday
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkFullDay$$' -benchmem -benchtime 3x ./harness/...
 
+## bench-k6: the same 1,000-subscriber broadcast run measured with k6 (an
+## off-the-shelf load tool, installed into bin/ from the Go module proxy)
+## and with the harness: CPU per delivered message of each
+.PHONY: bench-k6
+bench-k6:
+	GOBIN=$(CURDIR)/bin $(GO) install go.k6.io/k6@v1.8.1
+	$(GO) build -o bin/thorstack ./cmd/thorstack
+	$(GO) build -o bin/driver ./harness/load/testdata/k6/driver.go
+	BIN=$(CURDIR)/bin bash harness/load/testdata/k6/compare.sh
+	$(GO) test -run '^$$' -bench '^BenchmarkBroadcast1000Process$$' -benchtime 3x ./harness/load
+
 ## bench-fullday: harness run on scenarios/fullday.yaml (the whole regular
 ## session at max speed, ten subscribers, over a million WS frames); prints
 ## the harness's peak resident memory (getrusage, must stay under 300 MB)
