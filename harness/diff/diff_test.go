@@ -323,6 +323,39 @@ var diffCases = []diffCase{
 		want: map[string]int{ValueMismatch: 6},
 	},
 	{
+		// One account's WS balance is always rounded, three are right: the
+		// feature is mostly right, but the key's own record says its
+		// disagreements are wrong values, not losses.
+		name: "value_mismatch_one_key", state: true,
+		build: func(noSeq bool) *simStack {
+			s := newSim(3, noSeq)
+			for i := 0; i < 6; i++ {
+				for _, acct := range []string{"ACC-1", "ACC-2", "ACC-3", "ACC-4"} {
+					cash := 1000.25 + float64(i)
+					if acct != "ACC-2" {
+						s.set("account_balance", acct, bal(acct, cash))
+						continue
+					}
+					wrong := fmt.Sprintf(`{"account_id":"ACC-2","cash":%.2f,"buying_power":%.2f,"net_liq":%.0f}`, cash, cash*4, cash)
+					s.set("account_balance", acct, bal(acct, cash), wsFault{item: wrong})
+				}
+				s.set("global_market", "Tokyo", mkt("Tokyo", []string{"OPEN", "CLOSED"}[i%2]))
+				s.after(100 * ms)
+				s.rounds(1, 250*ms, "account_balance", "global_market")
+			}
+			return s.finish("account_balance", "global_market")
+		},
+		sc:   func(noSeq bool) *scenario.Scenario { return simScenario(3, noSeq, "account_balance", "global_market") },
+		want: map[string]int{ValueMismatch: 6},
+		check: func(t *testing.T, r *Result, _ bool) {
+			for _, f := range r.Features[0].Findings {
+				if f.Key != "ACC-2" {
+					t.Errorf("finding on %s: %+v", f.Key, f)
+				}
+			}
+		},
+	},
+	{
 		// Values recur (a price going back) while WS stalls for 600ms and
 		// REST goes on: an older occurrence of a value REST shows later
 		// says nothing about where WS is. No finding.

@@ -44,8 +44,9 @@
 // it is missing_in_ws (a WS message at seq s itself describes the same
 // state as REST, so a difference there is always value_mismatch). When the
 // latest message is older than s and nothing says WS was right just before
-// (a key's first sight, sparse polls, a value that came back), the feature
-// as a whole decides once it is judged: wrong-value bugs repeat on every
+// (a key's first sight, sparse polls, a value that came back), the key's
+// record decides once the feature is judged (the feature's while the key
+// has fewer than five observations): wrong-value bugs repeat on every
 // message, so a WS that agreed with REST at most observations lost these
 // changes (missing_in_ws), one that disagreed at most gives wrong values
 // (value_mismatch). An

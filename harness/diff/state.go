@@ -57,6 +57,9 @@ type stateKey struct {
 	// wsRight: at REST's last judged observation WS gave the key the same
 	// value, or lost a change (missing_in_ws), but was never shown wrong.
 	wsRight bool
+	// right and wrong count the key's judged REST observations WS agreed
+	// and disagreed with (see settleSuspects).
+	right, wrong int32
 	// final is the key's value in the final round.
 	final  bool
 	finalV *value
@@ -76,6 +79,10 @@ type suspect struct {
 // maxSuspects bounds the suspects a feature holds; past it they are
 // classified on the evidence so far.
 const maxSuspects = 4096
+
+// keyEvidence is how many judged observations make a key's own record
+// decide between lost and wrong (see settleSuspects).
+const keyEvidence = 5
 
 // subCursor is one subscriber's view of a key.
 type subCursor struct {
@@ -471,6 +478,7 @@ func (st *stateFeature) judgeSeq(k *stateKey, r *restObs) {
 		}
 		k.wsRight = true
 		st.right++
+		k.right++
 		return
 	}
 	var fold *value
@@ -499,6 +507,7 @@ func (st *stateFeature) judgeSeq(k *stateKey, r *restObs) {
 	// difference is a wrong value. An older one, from a WS that had this key
 	// right until now, most likely means WS lost the change after it.
 	st.wrong++
+	k.wrong++
 	if last.seq < r.seq && k.wsRight && r.changed && !k.has(lo, fi, r.v, tol) {
 		f.fs.add(MissingInWS, func() Finding {
 			return f.mismatch(k.key, r.seq, r.t, -1, r.v, fold, fmt.Sprintf(
@@ -537,23 +546,28 @@ func (st *stateFeature) judgeSeq(k *stateKey, r *restObs) {
 // Wrong-value bugs (rounding, a dropped field) repeat on every message, so
 // a WS wrong at most of REST's observations gives wrong values
 // (value_mismatch); a WS right at most of them lost these changes
-// (missing_in_ws).
+// (missing_in_ws). The key's own record decides once it has
+// keyEvidence observations (a bug may hit one instrument only), the
+// feature's before.
 func (st *stateFeature) settleSuspects() {
 	f := st.f
-	lost := st.right > st.wrong
 	for i := range st.suspects {
 		sp := &st.suspects[i]
 		k, r := sp.k, &sp.r
-		if lost {
+		right, wrong, of := st.right, st.wrong, "the feature"
+		if k.right+k.wrong >= keyEvidence {
+			right, wrong, of = int(k.right), int(k.wrong), "the key"
+		}
+		if right > wrong {
 			f.fs.add(MissingInWS, func() Finding {
 				return f.mismatch(k.key, r.seq, r.t, -1, r.v, sp.fold, fmt.Sprintf(
-					"REST at seq %d disagrees with the last WS message for the key, which is older (seq %d); WS agreed with REST at %d of %d observations of the feature: a change lost, not a wrong value", r.seq, sp.lastSeq, st.right, st.right+st.wrong))
+					"REST at seq %d disagrees with the last WS message for the key, which is older (seq %d); WS agreed with REST at %d of %d observations of %s: a change lost, not a wrong value", r.seq, sp.lastSeq, right, right+wrong, of))
 			})
 			continue
 		}
 		f.fs.add(ValueMismatch, func() Finding {
 			return f.mismatch(k.key, r.seq, r.t, sp.sub, r.v, sp.fold, fmt.Sprintf(
-				"%s; WS disagreed with REST at %d of %d observations of the feature: a wrong value, not a lost change", sp.detail, st.wrong, st.right+st.wrong))
+				"%s; WS disagreed with REST at %d of %d observations of %s: a wrong value, not a lost change", sp.detail, wrong, right+wrong, of))
 		})
 	}
 	clear(st.suspects)
