@@ -22,6 +22,7 @@ func (r *Result) Markdown() string {
 	w("## Load: %s — **%s**\n\n", r.Source.ScenarioName, r.Verdict)
 	w("- scenario: `%s` (sha256 %.12s…)\n", r.Source.Scenario, r.Source.ScenarioSHA256)
 	w("- stack: %s\n", r.Source.Stack)
+	w("- stack CPU: %s\n", r.StackCPU)
 	w("- shards: %s", shardsString(r.Shards))
 	if !r.Source.Started.IsZero() {
 		w("; started %s, took %s", r.Source.Started.UTC().Format(time.RFC3339), r.Source.Finished.Sub(r.Source.Started).Round(time.Second))
@@ -68,15 +69,15 @@ func (r *Result) Markdown() string {
 
 	if len(r.Steps) > 0 {
 		w("### Steps\n\n")
-		w("| step | subscribers | input events/s (planned → sent) | messages/s received | p50 | p99 | p99.9 | max | loss | duplicates | out of order | ingest errors | connect failures | harness CPU | verdict |\n")
-		w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		w("| step | subscribers | input events/s (planned → sent) | messages/s received | p50 | p99 | p99.9 | max | loss | duplicates | out of order | ingest errors | connect failures | harness CPU | stack CPU | verdict |\n")
+		w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, st := range r.Steps {
 			d, in := st.Delivery, st.Ingest
-			w("| %d | %d | %s → %s | %s | %s | %s | %s | %s | %s | %d | %d | %d/%d | %d/%d | %s | %s |\n",
+			w("| %d | %d | %s → %s | %s | %s | %s | %s | %s | %s | %d | %d | %d/%d | %d/%d | %s | %s | %s |\n",
 				st.Index+1, st.Connect.Connected, fmtRate(in.PlannedRate), fmtRate(in.EventRate), fmtRate(d.FanoutRate),
 				fmtDur(d.Latency.P50), fmtDur(d.Latency.P99), fmtDur(d.Latency.P999), fmtDur(d.Latency.Max),
 				pct(d.Loss), d.Duplicates, d.OutOfOrder, in.Failed, in.Requests, st.Connect.Failures, st.Connect.Attempts,
-				cpuCell(st.Parts), st.Verdict)
+				cpuCell(st.Parts), stackCPUCell(st.StackCPU, "message"), st.Verdict)
 		}
 		w("\nOut of order counts deliveries below the highest seq already seen; concurrent ingest requests may reach the stack out of seq order, so it is informational.\n\n")
 	}
