@@ -62,6 +62,9 @@ func (r *Result) Summary() string {
 		s += fmt.Sprintf("  step %d: %d subscribers, %s events/s → %s messages/s received; delivery p50 %s p99 %s max %s; loss %s (%d of %d); ingest errors %d of %d; harness CPU %s\n",
 			f.Index+1, f.Connect.Connected, fmtRate(f.Ingest.EventRate), fmtRate(d.FanoutRate), fmtDur(d.Latency.P50), fmtDur(d.Latency.P99), fmtDur(d.Latency.Max),
 			pct(d.Loss), d.Lost, d.Expected, f.Ingest.Failed, f.Ingest.Requests, cpuCell(f.Parts))
+		if f.StackCPU != nil {
+			s += "  stack CPU: " + stackCPUCell(f.StackCPU, "message") + "\n"
+		}
 	}
 	if c := r.Capacity; c != nil {
 		s += "  capacity: " + c.Reason + "\n"
@@ -75,6 +78,9 @@ func (r *Result) Summary() string {
 	}
 	if b := r.Baseline; b != nil {
 		s += fmt.Sprintf("  REST baseline: %d dashboards, %s requests/s, p99 %s, %d of %d failed\n", b.Dashboards, fmtRate(b.Rate), fmtDur(b.Latency.P99), b.Failed, b.Requests)
+		if b.StackCPU != nil {
+			s += "  REST baseline stack CPU: " + stackCPUCell(b.StackCPU, "request") + "\n"
+		}
 	}
 	for _, x := range r.Reasons {
 		s += "  - " + x + "\n"

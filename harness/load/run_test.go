@@ -154,6 +154,9 @@ func TestProcessStackCPU(t *testing.T) {
 			t.Errorf("%s: stack CPU %+v: want CPU spent, per unit of work", name, s)
 		}
 	}
+	if sum := res.Summary(); !strings.Contains(sum, "stack CPU:") || !strings.Contains(sum, "per request") {
+		t.Errorf("the summary does not show the stack's CPU:\n%s", sum)
+	}
 	if md := res.Markdown(); !strings.Contains(md, "per request") || !strings.Contains(md, "per message") {
 		t.Errorf("the markdown does not show the stack's CPU per request and per message:\n%s", md)
 	}
